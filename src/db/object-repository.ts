@@ -1,0 +1,99 @@
+import type { Insertable, Selectable } from 'kysely';
+import type { Executor } from './database.ts';
+import { preparedQuery } from './prepared-query.ts';
+import type { ObjectPartsTable, ObjectsTable } from './schema.ts';
+
+export type ObjectRow = Selectable<ObjectsTable>;
+export type ObjectPartRow = Selectable<ObjectPartsTable>;
+
+/** `lock` takes a row lock until the transaction ends, where the dialect has them (see Database.hasRowLocks). */
+export async function findObject(
+  db: Executor,
+  bucket: string,
+  key: string,
+  lock = false,
+): Promise<ObjectRow | undefined> {
+  return (await (lock ? findObjectLocked : findObjectUnlocked)(db, bucket, key))[0];
+}
+
+const objectAt = (db: Executor, bucket: string, key: string) =>
+  db.selectFrom('objects').selectAll().where('bucket', '=', bucket).where('key', '=', key);
+const findObjectUnlocked = preparedQuery(2, (db, bucket: string, key: string) => objectAt(db, bucket, key));
+const findObjectLocked = preparedQuery(2, (db, bucket: string, key: string) =>
+  objectAt(db, bucket, key).forUpdate(),
+);
+
+export function findObjectParts(db: Executor, objectId: string): Promise<ObjectPartRow[]> {
+  return db
+    .selectFrom('object_parts')
+    .selectAll()
+    .where('object_id', '=', objectId)
+    .orderBy('part_number')
+    .execute();
+}
+
+export async function insertObject(
+  db: Executor,
+  row: Insertable<ObjectsTable>,
+  parts: readonly Insertable<ObjectPartsTable>[],
+): Promise<void> {
+  await insertObjectRow(db, row);
+  for (let i = 0; i < parts.length; i += 200) {
+    await db
+      .insertInto('object_parts')
+      .values(parts.slice(i, i + 200))
+      .execute();
+  }
+}
+
+/**
+ * Inserts one objects row through a query compiled once per column list (a handful of call sites, so a
+ * handful of lists); a row with an undefined value takes the ordinary path, which leaves that column out.
+ */
+async function insertObjectRow(db: Executor, row: Insertable<ObjectsTable>): Promise<void> {
+  const columns = Object.keys(row) as (keyof ObjectsTable)[];
+  const values = columns.map((c) => row[c]);
+  if (values.includes(undefined)) {
+    await db.insertInto('objects').values(row).execute();
+    return;
+  }
+  const list = columns.join(',');
+  let insert = objectInserts.get(list);
+  if (insert === undefined) {
+    insert = preparedQuery(columns.length, (ex, ...placeholders: unknown[]) =>
+      ex
+        .insertInto('objects')
+        .values(Object.fromEntries(columns.map((c, i) => [c, placeholders[i]])) as Insertable<ObjectsTable>),
+    );
+    if (objectInserts.size < 32) objectInserts.set(list, insert);
+  }
+  await insert(db, ...values);
+}
+
+const objectInserts = new Map<string, (db: Executor, ...values: unknown[]) => Promise<unknown[]>>();
+
+/** Deletes an object row and its parts; returns the blob ids that no longer have an owner. */
+export async function deleteObjectRow(db: Executor, row: ObjectRow): Promise<string[]> {
+  const parts = await db
+    .selectFrom('object_parts')
+    .select('blob_id')
+    .where('object_id', '=', row.id)
+    .execute();
+  await db.deleteFrom('object_parts').where('object_id', '=', row.id).execute();
+  await db.deleteFrom('objects').where('id', '=', row.id).execute();
+  return [...(row.blob_id === null ? [] : [row.blob_id]), ...parts.map((p) => p.blob_id)];
+}
+
+/** Keys in `bucket` strictly after `after` (UTF-8 byte order) that start with `prefix`, at most `limit`. */
+export function listObjectsAfter(
+  db: Executor,
+  bucket: string,
+  prefix: string,
+  after: string,
+  limit: number,
+): Promise<ObjectRow[]> {
+  let query = db.selectFrom('objects').selectAll().where('bucket', '=', bucket);
+  const from = after > prefix ? after : prefix;
+  query = from === after && after !== '' ? query.where('key', '>', after) : query.where('key', '>=', from);
+  return query.orderBy('key').limit(limit).execute();
+}
