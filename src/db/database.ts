@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Logger } from '../observability/logger.ts';
 import type { DialectKind } from './dialect-kind.ts';
@@ -9,6 +9,7 @@ import { WalSync } from './wal-sync.ts';
 import { migrationList } from './migrations/migration-list.ts';
 import { noWakeChannel, PostgresWakeChannel, type WakeChannel } from './wake-channel.ts';
 import { NodeSqliteDatabase } from './node-sqlite-database.ts';
+import { SchemaScopedPostgresDialect } from './schema-scoped-dialect.ts';
 import type { Schema } from './schema.ts';
 
 export type Db = Kysely<Schema>;
@@ -108,7 +109,7 @@ function openPostgres(url: string, logger: Logger): Database & { init(): Promise
   pool.on('error', (err) => {
     logger.warn({ err }, 'an idle PostgreSQL connection failed; it will be replaced');
   });
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Schema>({ dialect: new SchemaScopedPostgresDialect({ pool }) });
   const wake = new PostgresWakeChannel(url, logger);
   return {
     db,
