@@ -1,5 +1,6 @@
 import { sql, type ExpressionBuilder } from 'kysely';
 import type { Database, Tx } from './database.ts';
+import { preparedQuery, preparedStream } from './prepared-query.ts';
 import type { DeliveryRow } from './delivery-repository.ts';
 import type { DeliveriesTable, Schema } from './schema.ts';
 
@@ -173,16 +174,13 @@ async function pickThenClaim(tx: Tx, options: ClaimOptions): Promise<ClaimedDeli
   }
   const claimed: ClaimedDelivery[] = [];
   for (const [leaseUntil, rows] of byLease) {
-    const updated = await tx
-      .updateTable('deliveries')
-      .set({ ...claimedColumns(options.owner, options.now), lease_until: leaseUntil })
-      .where('id', 'in', (db) =>
-        db
-          .selectFrom(sql<{ value: string }>`json_each(${JSON.stringify(rows.map((r) => r.id))})`.as('j'))
-          .select('j.value'),
-      )
-      .returningAll()
-      .execute();
+    const updated = await claimPicked(
+      tx,
+      options.owner,
+      options.now,
+      leaseUntil,
+      JSON.stringify(rows.map((r) => r.id)),
+    );
     const pick = new Map(rows.map((r) => [r.id, r]));
     for (const row of updated) {
       const p = pick.get(row.id)!;
@@ -191,6 +189,43 @@ async function pickThenClaim(tx: Tx, options: ClaimOptions): Promise<ClaimedDeli
   }
   return claimed;
 }
+
+/** Leases the deliveries whose ids `idsJson` (a JSON array) lists to `owner` (the single-writer claim). */
+const claimPicked = preparedQuery(4, (tx, owner: string, now: number, leaseUntil: number, idsJson: string) =>
+  tx
+    .updateTable('deliveries')
+    .set({ ...claimedColumns(owner, now), lease_until: leaseUntil })
+    .where('id', 'in', (db) =>
+      db.selectFrom(sql<{ value: string }>`json_each(${idsJson})`.as('j')).select('j.value'),
+    )
+    .returningAll(),
+);
+
+const activeEndpoints = preparedQuery(0, (tx) =>
+  tx.selectFrom('endpoints').select(['id', 'max_in_flight', 'timeout_ms']).where('state', '=', 'active'),
+);
+
+/** Live leases per endpoint. */
+const leasedPerEndpoint = preparedQuery(1, (tx, now: number) =>
+  tx
+    .selectFrom('deliveries')
+    .select((eb) => ['endpoint_id', eb.fn.countAll<number>().as('n')])
+    .where('status', '=', 'in_flight')
+    .where('lease_until', '>=', now)
+    .groupBy('endpoint_id'),
+);
+
+/** Due deliveries, oldest first, read as far as the claim needs. */
+const dueInClaimOrder = preparedStream(1, (tx, now: number) =>
+  tx
+    .selectFrom('deliveries as d')
+    .select(['d.id', 'd.endpoint_id'])
+    .where((eb) => isDue(eb, now))
+    // Event ids break ties in one millisecond, so an endpoint gets its events in commit order.
+    .orderBy('d.next_attempt_at')
+    .orderBy(sql`coalesce(d.event_id, 0)`)
+    .orderBy('d.id'),
+);
 
 /** A row a claim takes: its lease, and its place among its endpoint's (`rn` of `room`). */
 interface Picked {
@@ -205,19 +240,9 @@ interface Picked {
 async function pickInClaimOrder(tx: Tx, options: ClaimOptions): Promise<Picked[]> {
   const { now, leaseMs, limit } = options;
   const prefetch = Math.max(1, Math.floor(options.prefetch ?? 1));
-  const active = await tx
-    .selectFrom('endpoints')
-    .select(['id', 'max_in_flight', 'timeout_ms'])
-    .where('state', '=', 'active')
-    .execute();
+  const active = await activeEndpoints(tx);
   if (active.length === 0) return [];
-  const busy = await tx
-    .selectFrom('deliveries')
-    .select((eb) => ['endpoint_id', eb.fn.countAll<number>().as('n')])
-    .where('status', '=', 'in_flight')
-    .where('lease_until', '>=', now)
-    .groupBy('endpoint_id')
-    .execute();
+  const busy = await leasedPerEndpoint(tx, now);
   const leased = new Map(busy.map((b) => [b.endpoint_id, b.n]));
   const places = new Map<string, { readonly busy: number; readonly room: number; taken: number }>();
   for (const e of active) {
@@ -229,15 +254,7 @@ async function pickInClaimOrder(tx: Tx, options: ClaimOptions): Promise<Picked[]
   if (open === 0) return [];
   const endpointOf = new Map(active.map((e) => [e.id, e]));
   const picked: Picked[] = [];
-  const due = tx
-    .selectFrom('deliveries as d')
-    .select(['d.id', 'd.endpoint_id'])
-    .where((eb) => isDue(eb, now))
-    // Event ids break ties in one millisecond, so an endpoint gets its events in commit order.
-    .orderBy('d.next_attempt_at')
-    .orderBy(sql`coalesce(d.event_id, 0)`)
-    .orderBy('d.id')
-    .stream();
+  const due = dueInClaimOrder(tx, now);
   for await (const row of due) {
     const place = places.get(row.endpoint_id);
     if (place === undefined || place.taken >= place.room) continue;

@@ -1,5 +1,6 @@
 import { sql, type Insertable, type Selectable } from 'kysely';
 import type { Database, Executor } from './database.ts';
+import { preparedInsert, preparedQuery, preparedStatement } from './prepared-query.ts';
 import type {
   DeliveriesTable,
   DeliveryAttemptsTable,
@@ -29,29 +30,40 @@ export async function loadDeliveryContext(
   db: Executor,
   delivery: DeliveryRow,
 ): Promise<DeliveryContext | undefined> {
-  const found = await db
-    .selectFrom('endpoints as e')
-    .leftJoin('users as u', 'u.name', 'e.owner')
-    .selectAll('e')
-    .select(['u.role as owner_role', 'u.status as owner_status'])
-    .where('e.id', '=', delivery.endpoint_id)
-    .executeTakeFirst();
+  const [found] = await endpointWithOwner(db, delivery.endpoint_id);
   if (found === undefined) return undefined;
   const { owner_role, owner_status, ...endpoint } = found;
   const ownerIsAdmin = owner_role === 'admin' && owner_status === 'enabled';
   if (delivery.kind === 'test' || delivery.event_id === null) return { endpoint, event: null, ownerIsAdmin };
-  const row = await db
-    .selectFrom('events')
-    .selectAll()
-    .where('id', '=', delivery.event_id)
-    .executeTakeFirst();
+  const [row] = await eventById(db, delivery.event_id);
   if (row === undefined) return undefined;
   return { endpoint, event: row, ownerIsAdmin };
 }
 
+const endpointWithOwner = preparedQuery(1, (db, id: string) =>
+  db
+    .selectFrom('endpoints as e')
+    .leftJoin('users as u', 'u.name', 'e.owner')
+    .selectAll('e')
+    .select(['u.role as owner_role', 'u.status as owner_status'])
+    .where('e.id', '=', id),
+);
+
+const eventById = preparedQuery(1, (db, id: number) =>
+  db.selectFrom('events').selectAll().where('id', '=', id),
+);
+
+/** Inserts an event row (the outbox's record of a change); returns its id. */
+export const insertEventRow = preparedInsert('events', ['id']);
+
+/** Inserts one delivery row (see `newDeliveryRow` for the one place they are made). */
+export const insertDeliveryRow = preparedInsert('deliveries');
+
 export async function recordAttempt(tx: Executor, attempt: DeliveryAttemptRow): Promise<void> {
-  await tx.insertInto('delivery_attempts').values(attempt).execute();
+  await insertAttemptRow(tx, attempt);
 }
+
+const insertAttemptRow = preparedInsert('delivery_attempts');
 
 /** The facts of the attempt just made, copied onto the delivery row. */
 export interface AttemptSummary {
@@ -85,15 +97,44 @@ export async function finishDelivery(
   owner: string,
   outcome: AttemptSummary & { readonly status: 'succeeded' | 'dead' },
 ): Promise<boolean> {
-  const result = await tx
-    .updateTable('deliveries')
-    .set({ ...summaryColumns(outcome), status: outcome.status, finished_at: outcome.now })
-    .where('id', '=', id)
-    .where('lease_owner', '=', owner)
-    .where('status', '=', 'in_flight')
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+  const result = await finishStatement(
+    tx,
+    outcome.status,
+    outcome.now,
+    outcome.attempts,
+    outcome.lastStatusCode,
+    outcome.lastError,
+    outcome.lastDurationMs,
+    id,
+    owner,
+  );
+  return (result.numAffectedRows ?? 0n) > 0n;
 }
+
+const finishStatement = preparedStatement(
+  8,
+  (
+    tx,
+    status: 'succeeded' | 'dead',
+    now: number,
+    attempts: number,
+    lastStatusCode: number | null,
+    lastError: string | null,
+    lastDurationMs: number | null,
+    id: string,
+    owner: string,
+  ) =>
+    tx
+      .updateTable('deliveries')
+      .set({
+        ...summaryColumns({ now, attempts, lastStatusCode, lastError, lastDurationMs }),
+        status,
+        finished_at: now,
+      })
+      .where('id', '=', id)
+      .where('lease_owner', '=', owner)
+      .where('status', '=', 'in_flight'),
+);
 
 /**
  * Puts a claimed delivery back as `retrying` at `nextAttemptAt` (`held` when its endpoint is no longer
@@ -138,29 +179,34 @@ export async function recordEndpointOutcome(
   outcome: { readonly succeeded: boolean; readonly deadLettered: boolean; readonly now: number },
 ): Promise<EndpointHealth | undefined> {
   // A success on a healthy endpoint changes nothing: its row is left alone (no write per delivery).
+  if (outcome.succeeded) return (await clearFailures(tx, endpointId))[0];
   return tx
     .updateTable('endpoints')
-    .set((eb) =>
-      outcome.succeeded
-        ? { consecutive_failures: 0, failing_since: null }
-        : {
-            failing_since: eb.fn.coalesce('failing_since', eb.val(outcome.now)),
-            ...(outcome.deadLettered ? { consecutive_failures: eb('consecutive_failures', '+', 1) } : {}),
-          },
-    )
+    .set((eb) => ({
+      failing_since: eb.fn.coalesce('failing_since', eb.val(outcome.now)),
+      ...(outcome.deadLettered ? { consecutive_failures: eb('consecutive_failures', '+', 1) } : {}),
+    }))
     .where('id', '=', endpointId)
-    .$if(outcome.succeeded, (qb) =>
-      qb.where((eb) => eb.or([eb('consecutive_failures', '<>', 0), eb('failing_since', 'is not', null)])),
-    )
-    .returning([
-      'state',
-      'consecutive_failures',
-      'auto_disable_failures',
-      'auto_disable_after_ms',
-      'failing_since',
-    ])
+    .returning(HEALTH_COLUMNS)
     .executeTakeFirst();
 }
+
+const HEALTH_COLUMNS = [
+  'state',
+  'consecutive_failures',
+  'auto_disable_failures',
+  'auto_disable_after_ms',
+  'failing_since',
+] as const;
+
+const clearFailures = preparedQuery(1, (tx, endpointId: string) =>
+  tx
+    .updateTable('endpoints')
+    .set({ consecutive_failures: 0, failing_since: null })
+    .where('id', '=', endpointId)
+    .where((eb) => eb.or([eb('consecutive_failures', '<>', 0), eb('failing_since', 'is not', null)]))
+    .returning(HEALTH_COLUMNS),
+);
 
 /**
  * Auto-disables an active endpoint: state `disabled` with the reason, and its waiting deliveries

@@ -1,6 +1,6 @@
 import type { Insertable, Selectable } from 'kysely';
 import type { Executor } from './database.ts';
-import { preparedQuery } from './prepared-query.ts';
+import { preparedInsert, preparedQuery } from './prepared-query.ts';
 import type { ObjectPartsTable, ObjectsTable } from './schema.ts';
 
 export type ObjectRow = Selectable<ObjectsTable>;
@@ -46,31 +46,8 @@ export async function insertObject(
   }
 }
 
-/**
- * Inserts one objects row through a query compiled once per column list (a handful of call sites, so a
- * handful of lists); a row with an undefined value takes the ordinary path, which leaves that column out.
- */
-async function insertObjectRow(db: Executor, row: Insertable<ObjectsTable>): Promise<void> {
-  const columns = Object.keys(row) as (keyof ObjectsTable)[];
-  const values = columns.map((c) => row[c]);
-  if (values.includes(undefined)) {
-    await db.insertInto('objects').values(row).execute();
-    return;
-  }
-  const list = columns.join(',');
-  let insert = objectInserts.get(list);
-  if (insert === undefined) {
-    insert = preparedQuery(columns.length, (ex, ...placeholders: unknown[]) =>
-      ex
-        .insertInto('objects')
-        .values(Object.fromEntries(columns.map((c, i) => [c, placeholders[i]])) as Insertable<ObjectsTable>),
-    );
-    if (objectInserts.size < 32) objectInserts.set(list, insert);
-  }
-  await insert(db, ...values);
-}
-
-const objectInserts = new Map<string, (db: Executor, ...values: unknown[]) => Promise<unknown[]>>();
+/** One objects row, through a statement compiled once per column list. */
+const insertObjectRow = preparedInsert('objects');
 
 /** Deletes an object row and its parts; returns the blob ids that no longer have an owner. */
 export async function deleteObjectRow(db: Executor, row: ObjectRow): Promise<string[]> {

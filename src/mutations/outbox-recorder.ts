@@ -1,4 +1,5 @@
 import type { Tx } from '../db/database.ts';
+import { insertDeliveryRow, insertEventRow } from '../db/delivery-repository.ts';
 import { listRulesForEvent } from '../db/notification-repository.ts';
 import { matchRules, type NotificationRule } from '../events/notification-rule.ts';
 import type { Actor } from './actor.ts';
@@ -44,42 +45,37 @@ export class OutboxRecorder implements ChangeRecorder {
         eventName: change.eventName,
       });
       if (matched.length === 0) continue;
-      const inserted = await tx
-        .insertInto('events')
-        .values({
-          event_name: change.eventName,
-          bucket: change.bucket,
-          bucket_owner: change.bucketOwner,
-          key: change.key,
-          version_id: change.versionId,
-          size: change.size,
-          etag: change.etag,
-          content_type: change.contentType,
-          user_metadata: JSON.stringify(change.userMetadata),
-          time: change.time,
-          principal: actor.principal,
-          source_ip: actor.sourceIp,
-          request_id: actor.requestId,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
+      const [inserted] = await insertEventRow(tx, {
+        event_name: change.eventName,
+        bucket: change.bucket,
+        bucket_owner: change.bucketOwner,
+        key: change.key,
+        version_id: change.versionId,
+        size: change.size,
+        etag: change.etag,
+        content_type: change.contentType,
+        user_metadata: JSON.stringify(change.userMetadata),
+        time: change.time,
+        principal: actor.principal,
+        source_ip: actor.sourceIp,
+        request_id: actor.requestId,
+      });
+      if (inserted === undefined) throw new Error('inserting the event returned no id');
       const now = this.#now();
       const stateOf = new Map(rows.map((r) => [r.endpoint_id, r.endpoint_state]));
-      await tx
-        .insertInto('deliveries')
-        .values(
-          matched.map((rule) =>
-            newDeliveryRow({
-              endpointId: rule.endpointId,
-              ruleId: rule.id,
-              eventId: inserted.id,
-              testBody: null,
-              status: stateOf.get(rule.endpointId) === 'active' ? 'pending' : 'held',
-              now,
-            }),
-          ),
-        )
-        .execute();
+      for (const rule of matched) {
+        await insertDeliveryRow(
+          tx,
+          newDeliveryRow({
+            endpointId: rule.endpointId,
+            ruleId: rule.id,
+            eventId: inserted.id,
+            testBody: null,
+            status: stateOf.get(rule.endpointId) === 'active' ? 'pending' : 'held',
+            now,
+          }),
+        );
+      }
       queued = true;
     }
     return queued;
