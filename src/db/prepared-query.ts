@@ -84,7 +84,7 @@ export function preparedInsert<
 ): (db: Executor, row: Insertable<Schema[T]>) => Promise<Inserted<T, C>[]> {
   const byColumns = new Map<string, (db: Executor, ...values: unknown[]) => Promise<unknown[]>>();
   const statement = (db: Executor, row: Insertable<Schema[T]>) => {
-    const insert = db.insertInto(table).values(row as never);
+    const insert = db.insertInto(table).values(row);
     // Kysely's types cannot follow a generic table name through `returning`; the columns are checked above.
     return returning.length === 0 ? insert : insert.returning(returning as never);
   };
