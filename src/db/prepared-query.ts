@@ -85,7 +85,7 @@ export function preparedInsert<
   const byColumns = new Map<string, (db: Executor, ...values: unknown[]) => Promise<unknown[]>>();
   const statement = (db: Executor, row: Insertable<Schema[T]>) => {
     const insert = db.insertInto(table).values(row);
-    // Kysely's types cannot follow a generic table name through `returning`; the columns are checked above.
+    // Kysely cannot follow a generic table name through `returning`; `C` already limits it to its columns.
     return returning.length === 0 ? insert : insert.returning(returning as never);
   };
   return async (db, row) => {
