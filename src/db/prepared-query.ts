@@ -18,7 +18,10 @@ export function preparedStatement<A extends readonly unknown[], R>(
   return (db, ...args) => db.executeQuery<R>(compile(db, args));
 }
 
-/** `preparedStatement` whose rows are read `chunkSize` at a time, so a reader that stops early reads no more. */
+/**
+ * `preparedStatement` whose rows are read `chunkSize` at a time, so a reader that stops early reads no
+ * more. SQLite only: Kysely streams from PostgreSQL only through pg-cursor, which bucketbell does not use.
+ */
 export function preparedStream<A extends readonly unknown[], R>(
   arity: A['length'],
   build: (db: Executor, ...placeholders: A) => Compilable<R>,
