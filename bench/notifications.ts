@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Pool } from 'undici';
 import type { ChecksumMode } from './config.ts';
-import { cpuSeconds, statusKiB } from './proc-stats.ts';
+import { cpuSeconds, machineBusySeconds, statusKiB } from './proc-stats.ts';
 import type { GroupStats, ReceiverReply, ReceiverRequest } from './receiver-child.ts';
 import { BUCKETBELL_SECRET, BUCKETBELL_USER, type Target } from './start-targets.ts';
 import { makeClient, percentile, runWorkers, type Op, type RawRun } from './workload.ts';
@@ -145,6 +145,10 @@ export interface P1Phase {
   readonly p99Ms: number | undefined;
   /** Server CPU ms per PUT during the phase. */
   readonly serverCpuMsPerPut: number | undefined;
+  /** CPU ms per PUT of the whole machine (every process: client, server, receiver, neighbours) during the phase. */
+  readonly machineCpuMsPerPut: number | undefined;
+  /** The receiver's CPU ms per PUT during the phase (with webhook: about one POST per PUT). */
+  readonly receiverCpuMsPerPut: number | undefined;
   /** With webhook: events acknowledged but not yet received when the phase ended. */
   readonly backlogAtEnd?: number;
   /** With webhook: from the phase's end until the receiver had every event of the bucket. */
@@ -164,6 +168,15 @@ export interface P1Result {
   readonly serverCpuMsPerPutWithout: number | undefined;
   readonly serverCpuMsPerPutWith: number | undefined;
   readonly serverCpuMsPerPutWithIncludingDrain: number | undefined;
+  /** Machine-wide CPU ms per PUT without the webhook (the machine is saturated: this is what a PUT costs it). */
+  readonly machineCpuMsPerPutWithout: number | undefined;
+  /** The receiver's CPU ms per delivered event (with the webhook). */
+  readonly receiverCpuMsPerEvent: number | undefined;
+  /**
+   * The most P1 can be on this machine when it is saturated, even if bucketbell's deliveries cost
+   * nothing: machine CPU per PUT without ÷ (that + the receiver's CPU per event).
+   */
+  readonly receiverBound: number | undefined;
   readonly met: boolean;
 }
 
@@ -856,15 +869,21 @@ export async function runNotificationSuite(options: NotificationSuiteOptions): P
               const bucket = webhook ? BUCKETS.with : BUCKETS.without;
               await sleep(250);
               const cpuBefore = cpuSeconds(bucketbellPid);
+              const machineBefore = machineBusySeconds();
+              const receiverBefore = receiver.pid === undefined ? undefined : cpuSeconds(receiver.pid);
               const run: RawRun = await runWorkers(
                 c,
                 { seconds: config.p1Seconds },
                 putTo(client.s3, bucket, body, `r${round}`),
                 bucketbellPid,
               );
+              const machineAfter = machineBusySeconds();
+              const receiverAfter = receiver.pid === undefined ? undefined : cpuSeconds(receiver.pid);
               addAcked(bucket, run.ops);
               const cpuMs = (seconds: number | undefined): number | undefined =>
                 seconds === undefined || run.ops === 0 ? undefined : (seconds * 1000) / run.ops;
+              const spent = (before: number | undefined, after: number | undefined) =>
+                before === undefined || after === undefined ? undefined : cpuMs(after - before);
               let extra: Pick<P1Phase, 'backlogAtEnd' | 'drainMs' | 'serverCpuMsPerPutWithDrain'> = {};
               if (webhook) {
                 const now = clock();
@@ -890,6 +909,8 @@ export async function runNotificationSuite(options: NotificationSuiteOptions): P
                 p50Ms: percentile(run.latenciesMs, 50),
                 p99Ms: percentile(run.latenciesMs, 99),
                 serverCpuMsPerPut: cpuMs(run.serverCpuSeconds),
+                machineCpuMsPerPut: spent(machineBefore, machineAfter),
+                receiverCpuMsPerPut: spent(receiverBefore, receiverAfter),
                 ...extra,
               };
               phases.push(phase);
@@ -920,6 +941,8 @@ export async function runNotificationSuite(options: NotificationSuiteOptions): P
           }
           const withRate = rate(true);
           const withoutRate = rate(false);
+          const machineWithout = meanOf(phases.filter((p) => !p.webhook).map((p) => p.machineCpuMsPerPut));
+          const receiverPerEvent = meanOf(phases.filter((p) => p.webhook).map((p) => p.receiverCpuMsPerPut));
           p1 = {
             concurrency: c,
             seconds: config.p1Seconds,
@@ -935,6 +958,12 @@ export async function runNotificationSuite(options: NotificationSuiteOptions): P
             serverCpuMsPerPutWithIncludingDrain: meanOf(
               phases.filter((p) => p.webhook).map((p) => p.serverCpuMsPerPutWithDrain),
             ),
+            machineCpuMsPerPutWithout: machineWithout,
+            receiverCpuMsPerEvent: receiverPerEvent,
+            receiverBound:
+              machineWithout === undefined || receiverPerEvent === undefined
+                ? undefined
+                : machineWithout / (machineWithout + receiverPerEvent),
             met: withRate / withoutRate >= GOALS.p1Ratio && phases.every((p) => p.errors === 0),
           };
           progress(
@@ -1341,6 +1370,11 @@ export function renderNotificationMarkdown(report: NotificationReport): string {
       `| P1 | server CPU ms per PUT, without ÷ with (deliveries included) | ` +
         `${fmt(p1.serverCpuMsPerPutWithout, 3)} / ${fmt(p1.serverCpuMsPerPutWithIncludingDrain, 3)} = ` +
         `${fmt(efficiency, 2)} | | |`,
+    );
+    lines.push(
+      `| P1 | the receiver's bound: machine CPU ms per PUT without ÷ (that + the receiver's CPU ms per event) | ` +
+        `${fmt(p1.machineCpuMsPerPutWithout, 3)} / (${fmt(p1.machineCpuMsPerPutWithout, 3)} + ` +
+        `${fmt(p1.receiverCpuMsPerEvent, 3)}) = ${fmt(p1.receiverBound, 3)} | | |`,
     );
   }
   for (const r of p2) {

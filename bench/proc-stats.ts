@@ -41,3 +41,19 @@ export function statusKiB(pid: number, field: 'VmHWM' | 'VmRSS'): number | undef
     return undefined;
   }
 }
+
+/**
+ * CPU seconds the whole machine has been busy so far, every process and core together (user, nice,
+ * system, irq and softirq time from the first line of /proc/stat; idle, iowait and steal left out).
+ */
+export function machineBusySeconds(): number | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+    const [label, user, nice, system, , , irq, softirq] = line.trim().split(/\s+/);
+    if (label !== 'cpu') return undefined;
+    const busy = [user, nice, system, irq, softirq].reduce((sum, v) => sum + Number(v), 0);
+    return Number.isFinite(busy) ? busy / ticksPerSecond() : undefined;
+  } catch {
+    return undefined;
+  }
+}
