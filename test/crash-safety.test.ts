@@ -25,6 +25,7 @@ import {
   type TestServer,
 } from './support/test-server.ts';
 import { countBlobFiles } from './support/blob-files.ts';
+import { INLINE_MAX_BYTES } from '../src/mutations/object-bytes.ts';
 
 const BUCKET = 'crash';
 const CYCLES = 3;
@@ -35,7 +36,10 @@ const MIB = 1024 * 1024;
 interface Version {
   readonly sha256: string;
   readonly size: number;
-  /** Blob files it owns on disk: 1 for a simple object, one per part for a multipart one. */
+  /**
+   * Blob files it owns on disk: one per part for a multipart object, 1 for a simple one, 0 for a simple
+   * one small enough to be kept in its row.
+   */
   readonly blobs: number;
 }
 
@@ -87,7 +91,11 @@ describe('crash safety: SIGKILL during uploads', () => {
 
   async function putSimple(s3: S3Client, key: string): Promise<void> {
     const body = randomBytes(randomSize());
-    const version: Version = { sha256: sha256(body), size: body.length, blobs: 1 };
+    const version: Version = {
+      sha256: sha256(body),
+      size: body.length,
+      blobs: body.length <= INLINE_MAX_BYTES ? 0 : 1,
+    };
     const state = stateOf(key);
     state.unanswered.push(version);
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));

@@ -17,6 +17,7 @@ import {
 import { startServer, type TestServer } from './support/test-server.ts';
 import { expectS3Error } from './support/s3-errors.ts';
 import { countBlobFiles } from './support/blob-files.ts';
+import { INLINE_MAX_BYTES } from '../src/mutations/object-bytes.ts';
 
 describe('objects', () => {
   let server: TestServer;
@@ -210,17 +211,20 @@ describe('objects', () => {
     );
   });
 
+  // Larger than INLINE_MAX_BYTES, so that these objects live in blob files (small ones: inline-objects).
+  const big = (fill: string) => Buffer.alloc(INLINE_MAX_BYTES + 1, fill);
+
   it('overwrites an object and frees the old bytes', async () => {
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'over', Body: 'first' }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'over', Body: big('1') }));
     const before = await countBlobFiles(server.dataDir);
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'over', Body: 'second' }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'over', Body: big('2') }));
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'over' }));
-    assert.equal(await got.Body!.transformToString(), 'second');
+    assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(big('2')));
     assert.equal(await countBlobFiles(server.dataDir), before);
   });
 
   it('deletes one object (a missing key is not an error) and frees its bytes', async () => {
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'gone', Body: 'bye' }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'gone', Body: big('b') }));
     const before = await countBlobFiles(server.dataDir);
     const del = await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'gone' }));
     assert.equal(del.$metadata.httpStatusCode, 204);
@@ -492,7 +496,7 @@ describe('objects', () => {
     );
     const blobs = await countBlobFiles(server.dataDir);
     await expectS3Error(
-      s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'cw', Body: 'second', IfNoneMatch: '*' })),
+      s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'cw', Body: big('s'), IfNoneMatch: '*' })),
       'PreconditionFailed',
       412,
     );
@@ -501,7 +505,7 @@ describe('objects', () => {
         new PutObjectCommand({
           Bucket: bucket,
           Key: 'cw',
-          Body: 'second',
+          Body: big('s'),
           IfMatch: '"00000000000000000000000000000000"',
         }),
       ),
@@ -509,12 +513,12 @@ describe('objects', () => {
       412,
     );
     await expectS3Error(
-      s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'cw-none', Body: 'second', IfMatch: first.ETag })),
+      s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'cw-none', Body: big('s'), IfMatch: first.ETag })),
       'NoSuchKey',
       404,
     );
     await expectS3Error(
-      s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'cw', Body: 'second', IfNoneMatch: first.ETag })),
+      s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'cw', Body: big('s'), IfNoneMatch: first.ETag })),
       'NotImplemented',
       501,
     );

@@ -61,6 +61,35 @@ export async function deleteObjectRow(db: Executor, row: ObjectRow): Promise<str
   return [...(row.blob_id === null ? [] : [row.blob_id]), ...parts.map((p) => p.blob_id)];
 }
 
+/** An object row without its inline bytes, which listings never need. */
+export type ListedObjectRow = Omit<ObjectRow, 'inline_data'>;
+
+const LISTED_COLUMNS = [
+  'id',
+  'bucket',
+  'key',
+  'version_id',
+  'blob_id',
+  'size',
+  'etag',
+  'content_type',
+  'content_encoding',
+  'content_disposition',
+  'content_language',
+  'cache_control',
+  'expires',
+  'user_metadata',
+  'checksum_algorithm',
+  'checksum_value',
+  'checksum_type',
+  'parts_count',
+  'owner',
+  'last_modified',
+] as const satisfies readonly (keyof ListedObjectRow)[];
+// Every column but inline_data: a column added to objects must be added above, or this fails to compile.
+type UnlistedColumns = Exclude<keyof ListedObjectRow, (typeof LISTED_COLUMNS)[number]>;
+export const EVERY_COLUMN_LISTED: [UnlistedColumns] extends [never] ? true : false = true;
+
 /** Keys in `bucket` strictly after `after` (UTF-8 byte order) that start with `prefix`, at most `limit`. */
 export function listObjectsAfter(
   db: Executor,
@@ -68,8 +97,8 @@ export function listObjectsAfter(
   prefix: string,
   after: string,
   limit: number,
-): Promise<ObjectRow[]> {
-  let query = db.selectFrom('objects').selectAll().where('bucket', '=', bucket);
+): Promise<ListedObjectRow[]> {
+  let query = db.selectFrom('objects').select(LISTED_COLUMNS).where('bucket', '=', bucket);
   const from = after > prefix ? after : prefix;
   query = from === after && after !== '' ? query.where('key', '>', after) : query.where('key', '>=', from);
   return query.orderBy('key').limit(limit).execute();

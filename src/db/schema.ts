@@ -32,8 +32,10 @@ export interface ObjectsTable {
   bucket: string;
   key: string;
   version_id: string | null;
-  /** The single blob of a simple object; null when the object is made of parts (multipart). */
+  /** The single blob of a simple object; null when the object is made of parts (multipart) or inline. */
   blob_id: string | null;
+  /** The bytes of a small simple object kept in its row instead of a blob; null otherwise. */
+  inline_data: Uint8Array | null;
   size: number;
   etag: string;
   content_type: string;

@@ -300,7 +300,7 @@ for (const dialect of dialects) {
         checksum: null,
         eventName: 's3:ObjectCreated:Put' as const,
       };
-      await putObject(c, actor, { ...input, blobId: old.blobId });
+      await putObject(c, actor, { ...input, bytes: { kind: 'blob', blobId: old.blobId } });
       await database.db.deleteFrom('deliveries').execute();
       await database.db.deleteFrom('events').execute();
       const wakesBefore = recorder.wakes;
@@ -308,7 +308,7 @@ for (const dialect of dialects) {
       const fresh = await c.blobs.write(body('new'), { maxSize: 100 });
       recorder.failAfterRecord = true;
       await assert.rejects(
-        putObject(c, actor, { ...input, blobId: fresh.blobId, etag: 'e2' }),
+        putObject(c, actor, { ...input, bytes: { kind: 'blob', blobId: fresh.blobId }, etag: 'e2' }),
         /recorder failed/,
       );
       const row = await database.db

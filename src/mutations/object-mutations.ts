@@ -8,6 +8,7 @@ import { attributeColumns, type ObjectAttributes, type StoredChecksum } from './
 import type { ObjectChange } from './object-change.ts';
 import { commitUnit, removeBlobs, type MutationContext } from './mutation-context.ts';
 import { MutationError } from './mutation-error.ts';
+import { blobsOf, bytesColumns, type ObjectBytes } from './object-bytes.ts';
 
 /**
  * A condition on the object currently at a key (undefined when there is none), checked inside the
@@ -18,8 +19,8 @@ export type ObjectPrecondition = (current: ObjectRow | undefined) => void;
 export interface PutObjectInput {
   readonly bucket: string;
   readonly key: string;
-  /** A durable blob the caller wrote; on failure this mutation removes it. */
-  readonly blobId: string;
+  /** The bytes: a durable blob the caller wrote (on failure this mutation removes it), or inline. */
+  readonly bytes: ObjectBytes;
   readonly size: number;
   readonly etag: string;
   readonly attributes: ObjectAttributes;
@@ -57,7 +58,7 @@ export async function putObject(
           bucket: input.bucket,
           key: input.key,
           version_id: null,
-          blob_id: input.blobId,
+          ...bytesColumns(input.bytes),
           size: input.size,
           etag: input.etag,
           ...attributeColumns(input.attributes),
@@ -89,7 +90,7 @@ export async function putObject(
       };
     });
   } catch (err) {
-    await removeBlobs(ctx, [input.blobId]);
+    await removeBlobs(ctx, blobsOf(input.bytes));
     throw err;
   }
 }

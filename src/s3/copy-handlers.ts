@@ -90,7 +90,7 @@ export async function handleCopyObject(rc: RequestContext, bucket: string, key: 
   const result = await putObject(rc.services.mutations, rc.actor, {
     bucket,
     key,
-    blobId: copied.blobId,
+    bytes: { kind: 'blob', blobId: copied.blobId },
     size: copied.size,
     etag: copied.md5,
     attributes,

@@ -5,7 +5,7 @@ import { authorizeBucket } from './bucket-access.ts';
 import { parseRange, type ByteRange } from './byte-range.ts';
 import { checkConditions } from './conditions.ts';
 import { objectResponseHeaders } from './object-headers.ts';
-import { objectSegments, readSegments } from './object-reader.ts';
+import { inlineRange, objectSegments, readSegments } from './object-reader.ts';
 import { header, type RequestContext } from './request-context.ts';
 import { S3Error } from './s3-error.ts';
 import { NULL_VERSION_ID, requireNullVersion } from './version-id.ts';
@@ -71,6 +71,13 @@ export async function handleGetObject(
   if (isHead || end < start) {
     rc.res.writeHead(status, headers);
     rc.res.end();
+    return;
+  }
+  const inline = inlineRange(segments, start, end);
+  if (inline !== undefined) {
+    rc.res.writeHead(status, headers);
+    rc.services.metrics.s3BytesSent.inc(inline.byteLength);
+    rc.res.end(inline);
     return;
   }
   const body = await readSegments(rc.services.blobs, segments, start, end);

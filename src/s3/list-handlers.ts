@@ -1,4 +1,4 @@
-import { listObjectsAfter, type ObjectRow } from '../db/object-repository.ts';
+import { listObjectsAfter, type ListedObjectRow } from '../db/object-repository.ts';
 import { authorizeBucket } from './bucket-access.ts';
 import { isoDate, quoteEtag } from './object-headers.ts';
 import type { RequestContext } from './request-context.ts';
@@ -10,7 +10,7 @@ import type { XmlTree } from './xml.ts';
 const MAX_CHAR = '\u{10FFFF}';
 
 export interface ListPage {
-  readonly objects: ObjectRow[];
+  readonly objects: ListedObjectRow[];
   readonly commonPrefixes: string[];
   readonly isTruncated: boolean;
   /** The last key or common prefix returned: where the next page starts. */
@@ -29,7 +29,7 @@ export async function listPage(
   },
 ): Promise<ListPage> {
   const { prefix, delimiter, maxKeys } = options;
-  const objects: ObjectRow[] = [];
+  const objects: ListedObjectRow[] = [];
   const commonPrefixes: string[] = [];
   let cursor = options.after;
   let skipPrefix = delimiter === '' ? undefined : groupOf(cursor, prefix, delimiter);
@@ -91,7 +91,7 @@ function encodingOf(rc: RequestContext): (s: string) => string {
   return (s) => encodeURIComponent(s).replace(/%2F/g, '/');
 }
 
-function contents(rows: readonly ObjectRow[], encode: (s: string) => string, withOwner: boolean): XmlTree[] {
+function contents(rows: readonly ListedObjectRow[], encode: (s: string) => string, withOwner: boolean): XmlTree[] {
   return rows.map((row) => ({
     Key: encode(row.key),
     LastModified: isoDate(row.last_modified),

@@ -1,19 +1,18 @@
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { findObjectParts, type ObjectPartRow, type ObjectRow } from '../db/object-repository.ts';
 import type { Executor } from '../db/database.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 
-/** A piece of an object: a whole or partial blob. */
-interface Segment {
-  readonly blobId: string;
-  readonly size: number;
-}
+/** A piece of an object: a blob, or bytes kept in the object's row (a small object). */
+type Segment =
+  { readonly blobId: string; readonly size: number } | { readonly inline: Uint8Array; readonly size: number };
 
-/** The blobs an object is made of, in order. */
+/** The pieces an object is made of, in order. */
 export async function objectSegments(
   db: Executor,
   row: ObjectRow,
 ): Promise<{ segments: Segment[]; parts: ObjectPartRow[] }> {
+  if (row.inline_data !== null) return { segments: [{ inline: row.inline_data, size: row.size }], parts: [] };
   if (row.blob_id !== null) return { segments: [{ blobId: row.blob_id, size: row.size }], parts: [] };
   const parts = await findObjectParts(db, row.id);
   return { segments: parts.map((p) => ({ blobId: p.blob_id, size: p.size })), parts };
@@ -26,12 +25,12 @@ export async function readSegments(
   start: number,
   end: number,
 ): Promise<Readable> {
-  if (segments.length === 1 && end >= start) return blobs.read(segments[0]!.blobId, { start, end });
+  if (segments.length === 1 && end >= start) return readSegment(blobs, segments[0]!, start, end);
   const out = new PassThrough({ highWaterMark: 1024 * 1024 });
   // Open the first blob now, so that a missing one fails before a status line is sent.
   const first = segments.find((s, i) => s.size > 0 && offsetOf(segments, i) + s.size - 1 >= start);
   if (first !== undefined) {
-    const probe = await blobs.read(first.blobId, { start: 0, end: 0 });
+    const probe = await readSegment(blobs, first, 0, 0);
     probe.destroy();
   }
   void (async () => {
@@ -43,7 +42,7 @@ export async function readSegments(
       if (segment.size === 0 || segEnd < start || segStart > end) continue;
       const from = Math.max(start, segStart) - segStart;
       const to = Math.min(end, segEnd) - segStart;
-      for await (const chunk of await blobs.read(segment.blobId, { start: from, end: to })) {
+      for await (const chunk of await readSegment(blobs, segment, from, to)) {
         if (!out.write(chunk)) {
           await new Promise((resolve) => {
             out.once('drain', resolve);
@@ -56,6 +55,27 @@ export async function readSegments(
     out.end();
   })().catch((err: unknown) => out.destroy(err instanceof Error ? err : new Error(String(err))));
   return out;
+}
+
+/** Bytes `start`..`end` (inclusive) of one segment. */
+async function readSegment(
+  blobs: BlobStore,
+  segment: Segment,
+  start: number,
+  end: number,
+): Promise<Readable> {
+  if ('blobId' in segment) return blobs.read(segment.blobId, { start, end });
+  return Readable.from([inlineSlice(segment.inline, start, end)], { objectMode: false });
+}
+
+/** Bytes `start`..`end` (inclusive) of an object kept in its row; undefined when it is not one. */
+export function inlineRange(segments: readonly Segment[], start: number, end: number): Buffer | undefined {
+  const only = segments.length === 1 ? segments[0]! : undefined;
+  return only === undefined || !('inline' in only) ? undefined : inlineSlice(only.inline, start, end);
+}
+
+function inlineSlice(bytes: Uint8Array, start: number, end: number): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).subarray(start, end + 1);
 }
 
 function offsetOf(segments: readonly Segment[], index: number): number {

@@ -7,6 +7,8 @@ import {
   type ChecksumAlgorithm,
 } from '../storage/checksum-algorithm.ts';
 import { createChecksum } from '../storage/checksum.ts';
+import type { BlobWriteOptions } from '../storage/blob-store.ts';
+import { INLINE_MAX_BYTES, type ObjectBytes } from '../mutations/object-bytes.ts';
 import { header, type RequestContext } from './request-context.ts';
 import { S3Error } from './s3-error.ts';
 
@@ -54,14 +56,66 @@ export function requestedChecksum(
  * vouched for: chunk signatures, the payload hash, Content-Length, Content-MD5 and x-amz-checksum-*.
  * On any failure the blob is removed and the matching S3 error thrown.
  */
-export async function receivePayload(
+export async function receivePayload(rc: RequestContext, options: ReceiveOptions): Promise<ReceivedPayload> {
+  const blobs = rc.services.blobs;
+  const { stored, ...verified } = await receiveInto(rc, options, {
+    write: (source, writeOptions) => blobs.write(source, writeOptions),
+    discard: (written) => blobs.remove(written.blobId),
+  });
+  return { blobId: stored.blobId, ...verified };
+}
+
+/** A simple object's body, verified as `receivePayload` does: in a blob, or kept in memory when small. */
+export interface ReceivedObjectPayload extends Omit<ReceivedPayload, 'blobId'> {
+  readonly bytes: ObjectBytes;
+}
+
+/**
+ * `receivePayload` for a simple object (PutObject): a body that declares at most `INLINE_MAX_BYTES` is
+ * kept in memory, to be stored in the object's row; a larger one goes to a blob.
+ */
+export async function receiveObjectPayload(
   rc: RequestContext,
-  options: {
-    readonly maxSize: number;
-    /** Computed (not verified) when the client names no checksum, e.g. a part of an upload created with one. */
-    readonly defaultAlgorithm?: ChecksumAlgorithm | undefined;
-  },
-): Promise<ReceivedPayload> {
+  options: ReceiveOptions,
+): Promise<ReceivedObjectPayload> {
+  const declared = parseLength(declaredLengthHeader(rc), isStreaming(rc));
+  if (declared === undefined || declared > INLINE_MAX_BYTES) {
+    const { blobId, ...rest } = await receivePayload(rc, options);
+    return { ...rest, bytes: { kind: 'blob', blobId } };
+  }
+  const { stored, ...verified } = await receiveInto(rc, options, {
+    write: (source, writeOptions) => collect(source, declared, writeOptions.observe),
+    discard: () => Promise.resolve(),
+  });
+  return { ...verified, bytes: { kind: 'inline', data: stored.data } };
+}
+
+interface ReceiveOptions {
+  readonly maxSize: number;
+  /** Computed (not verified) when the client names no checksum, e.g. a part of an upload created with one. */
+  readonly defaultAlgorithm?: ChecksumAlgorithm | undefined;
+}
+
+/** Where a body goes while it is received, and how to take it back when it fails verification. */
+interface PayloadSink<S extends { readonly size: number }> {
+  write(source: AsyncIterable<Uint8Array>, options: BlobWriteOptions): Promise<S>;
+  discard(stored: S): Promise<void>;
+}
+
+function isStreaming(rc: RequestContext): boolean {
+  return rc.payload.kind === 'streaming-signed' || rc.payload.kind === 'streaming-unsigned-trailer';
+}
+
+/** The body's length as the request declares it (aws-chunked: the decoded length). */
+function declaredLengthHeader(rc: RequestContext): string | undefined {
+  return isStreaming(rc) ? header(rc, 'x-amz-decoded-content-length') : header(rc, 'content-length');
+}
+
+async function receiveInto<S extends { readonly size: number }>(
+  rc: RequestContext,
+  options: ReceiveOptions,
+  sink: PayloadSink<S>,
+): Promise<Omit<ReceivedPayload, 'blobId'> & { readonly stored: S }> {
   const { payload } = rc;
   const expectedMd5 = parseContentMd5(header(rc, 'content-md5'));
   const wanted =
@@ -69,9 +123,8 @@ export async function receivePayload(
     (options.defaultAlgorithm === undefined
       ? undefined
       : { algorithm: options.defaultAlgorithm, value: undefined, computeOnly: true });
-  const streaming = payload.kind === 'streaming-signed' || payload.kind === 'streaming-unsigned-trailer';
-  const lengthHeader = streaming ? header(rc, 'x-amz-decoded-content-length') : header(rc, 'content-length');
-  const declaredLength = parseLength(lengthHeader, streaming);
+  const streaming = isStreaming(rc);
+  const declaredLength = parseLength(declaredLengthHeader(rc), streaming);
   if (declaredLength !== undefined && declaredLength > options.maxSize) throw new S3Error('EntityTooLarge');
   const md5 = createHash('md5');
   const sha256 = payload.kind === 'signed' ? createHash('sha256') : undefined;
@@ -85,7 +138,7 @@ export async function receivePayload(
       : undefined;
   const source = decoder === undefined ? rc.req : rc.req.pipe(decoder);
   if (decoder !== undefined) rc.req.on('error', (err) => decoder.destroy(err));
-  const written = await rc.services.blobs.write(source, {
+  const written = await sink.write(source, {
     maxSize: options.maxSize,
     observe: (chunk) => {
       md5.update(chunk);
@@ -122,11 +175,28 @@ export async function receivePayload(
       }
       verified = { algorithm: wanted.algorithm, value: actual };
     }
-    return { blobId: written.blobId, size: written.size, md5: md5Digest.toString('hex'), checksum: verified };
+    return { stored: written, size: written.size, md5: md5Digest.toString('hex'), checksum: verified };
   } catch (err) {
-    await rc.services.blobs.remove(written.blobId);
+    await sink.discard(written);
     throw err;
   }
+}
+
+/** Reads a body that declared `declared` bytes into memory; more than that is an IncompleteBody. */
+async function collect(
+  source: AsyncIterable<Uint8Array>,
+  declared: number,
+  observe: ((chunk: Uint8Array) => void) | undefined,
+): Promise<{ readonly data: Buffer; readonly size: number }> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of source) {
+    size += chunk.byteLength;
+    if (size > declared) throw new S3Error('IncompleteBody');
+    observe?.(chunk);
+    chunks.push(chunk);
+  }
+  return { data: Buffer.concat(chunks, size), size };
 }
 
 function parseLength(value: string | undefined, streaming: boolean): number | undefined {

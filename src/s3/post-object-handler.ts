@@ -125,7 +125,7 @@ async function storePostedObject(rc: RequestContext, bucket: string, parts: Form
   const result = await putObject(rc.services.mutations, authenticated.actor, {
     bucket,
     key,
-    blobId: received.blobId,
+    bytes: { kind: 'blob', blobId: received.blobId },
     size: received.size,
     etag: received.md5,
     attributes,

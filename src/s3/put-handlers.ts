@@ -2,7 +2,7 @@ import { putObject, type ObjectPrecondition } from '../mutations/object-mutation
 import { authorizeBucket } from './bucket-access.ts';
 import { checkWriteConditions, parseWriteConditions } from './conditions.ts';
 import { attributesFromRequest, quoteEtag } from './object-headers.ts';
-import { receivePayload } from './payload.ts';
+import { receiveObjectPayload } from './payload.ts';
 import { header, type RequestContext } from './request-context.ts';
 import { sendEmpty } from './respond.ts';
 import { S3Error } from './s3-error.ts';
@@ -28,11 +28,11 @@ export async function handlePutObject(rc: RequestContext, bucket: string, key: s
   rejectUnsupportedPutHeaders(rc, { conditional: true });
   const precondition = writePrecondition(rc, key);
   const attributes = attributesFromRequest(rc);
-  const received = await receivePayload(rc, { maxSize: rc.services.config.maxObjectSize });
+  const received = await receiveObjectPayload(rc, { maxSize: rc.services.config.maxObjectSize });
   const result = await putObject(rc.services.mutations, rc.actor, {
     bucket,
     key,
-    blobId: received.blobId,
+    bytes: received.bytes,
     size: received.size,
     etag: received.md5,
     attributes,

@@ -7,6 +7,7 @@ import { deliveryBudgetMigration } from './0004-delivery-budget.ts';
 import { endpointClientCertificatesMigration } from './0005-endpoint-client-certificates.ts';
 import { endpointSignatureFormatMigration } from './0006-endpoint-signature-format.ts';
 import { endpointSealedHeadersMigration } from './0007-endpoint-sealed-headers.ts';
+import { inlineObjectsMigration } from './0008-inline-objects.ts';
 
 /** Every schema migration, in order. Names never change once released. */
 export function migrationList(kind: DialectKind): Record<string, Migration> {
@@ -18,5 +19,6 @@ export function migrationList(kind: DialectKind): Record<string, Migration> {
     '0005-endpoint-client-certificates': endpointClientCertificatesMigration(),
     '0006-endpoint-signature-format': endpointSignatureFormatMigration(),
     '0007-endpoint-sealed-headers': endpointSealedHeadersMigration(),
+    '0008-inline-objects': inlineObjectsMigration(kind),
   };
 }
