@@ -18,6 +18,7 @@ import {
 import { expectS3Error } from './support/s3-errors.ts';
 import { TEST_DB } from './support/test-database.ts';
 import { persistentStorage, type PersistentStorage } from './support/test-server.ts';
+import { INLINE_MAX_BYTES } from '../src/mutations/object-bytes.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/bucketbell.js');
 const GENERATED_BANNER = 'Root credentials were generated';
@@ -169,7 +170,9 @@ describe('without BUCKETBELL_ROOT_USER / BUCKETBELL_ROOT_PASSWORD', () => {
       buckets.Buckets?.map((b) => b.Name),
       ['first-start'],
     );
-    const wrong = s3Client(first.s3Url, accessKeyId, `${secretKey.slice(0, -1)}x`);
+    // One character off (never the same one: a secret ending in "x" made this test pass the right key).
+    const wrongSecret = `${secretKey.slice(0, -1)}${secretKey.endsWith('x') ? 'y' : 'x'}`;
+    const wrong = s3Client(first.s3Url, accessKeyId, wrongSecret);
     clients.push(wrong);
     await expectS3Error(wrong.send(new ListBucketsCommand({})), 'SignatureDoesNotMatch', 403);
     const keyFile = await stat(path.join(storage.dataDir, 'master.key'));
@@ -221,7 +224,10 @@ describe('settings from the environment', () => {
     const s3 = s3Client(served.s3Url, 'env-root', 'env-root-secret');
     try {
       await s3.send(new CreateBucketCommand({ Bucket: 'from-env' }));
-      await s3.send(new PutObjectCommand({ Bucket: 'from-env', Key: 'k', Body: 'v' }));
+      // Larger than INLINE_MAX_BYTES, so that it is stored as a blob file under the data folder.
+      await s3.send(
+        new PutObjectCommand({ Bucket: 'from-env', Key: 'k', Body: Buffer.alloc(INLINE_MAX_BYTES + 1, 'v') }),
+      );
     } finally {
       s3.destroy();
     }
