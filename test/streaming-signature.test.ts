@@ -26,6 +26,7 @@ import { rawRequest, sendExact, type RawResponse } from './support/raw-request.t
 import { expectS3Error, parseErrorXml } from './support/s3-errors.ts';
 import { ROOT_PASSWORD, ROOT_USER, startServer, type TestServer } from './support/test-server.ts';
 import { until } from './support/until.ts';
+import { INLINE_MAX_BYTES } from '../src/mutations/object-bytes.ts';
 
 const BUCKET = 'streaming';
 const REGION = 'us-east-1';
@@ -115,6 +116,8 @@ async function signStreamingPut(
 
 interface Encoded {
   readonly body: Buffer;
+  /** The size of every data chunk but the last. */
+  readonly chunkSize: number;
   /** The signature of every chunk, the final 0-byte one last (signed modes only). */
   readonly chunkSignatures: readonly string[];
   readonly trailerSignature: string | undefined;
@@ -129,12 +132,13 @@ function encodeChunked(
   payload: Buffer,
   signing: Omit<StreamingSignature, 'headers'> | undefined,
   trailers: ReadonlyArray<readonly [string, string]> = [],
+  chunkSize = CHUNK,
 ): Encoded {
   const parts: Buffer[] = [];
   const chunkSignatures: string[] = [];
   let previous = signing?.seed ?? '';
-  for (let pos = 0; ; pos += CHUNK) {
-    const data = payload.subarray(pos, Math.min(pos + CHUNK, payload.length));
+  for (let pos = 0; ; pos += chunkSize) {
+    const data = payload.subarray(pos, Math.min(pos + chunkSize, payload.length));
     if (signing === undefined) {
       parts.push(Buffer.from(`${data.length.toString(16)}\r\n`));
     } else {
@@ -168,7 +172,7 @@ function encodeChunked(
     parts.push(Buffer.from(`x-amz-trailer-signature:${trailerSignature}\r\n`));
   }
   parts.push(Buffer.from('\r\n'));
-  return { body: Buffer.concat(parts), chunkSignatures, trailerSignature };
+  return { body: Buffer.concat(parts), chunkSize, chunkSignatures, trailerSignature };
 }
 
 /** The encoded length of `payload` as aws-chunked: the same body with placeholder signatures. */
@@ -176,12 +180,13 @@ function encodedLength(
   payload: Buffer,
   mode: StreamingMode,
   trailers: ReadonlyArray<readonly [string, string]> = [],
+  chunkSize = CHUNK,
 ): number {
   const placeholder =
     mode === STREAMING_UNSIGNED_TRAILER
       ? undefined
       : { seed: '0'.repeat(64), amzDate: '', scope: '', signingKey: Buffer.alloc(32) };
-  return encodeChunked(payload, placeholder, trailers).body.length;
+  return encodeChunked(payload, placeholder, trailers, chunkSize).body.length;
 }
 
 /** Replaces one hex digit of `signature` inside the encoded body with another. */
@@ -203,6 +208,8 @@ interface Upload {
   readonly decodedLength?: number;
   /** Changes the encoded body after it was signed; Content-Length follows the result. */
   readonly tamper?: (encoded: Encoded) => Buffer;
+  /** The size of the data chunks (default CHUNK). */
+  readonly chunkSize?: number;
 }
 
 /** An `x-amz-checksum-crc32` trailer, named in `x-amz-trailer`, carrying the CRC32 of `data`. */
@@ -214,11 +221,11 @@ const crc32Trailer = (data: Buffer): Pick<Upload, 'trailers' | 'trailerHeader'> 
 /** Encodes, signs and sends one aws-chunked PutObject. */
 async function putChunked(server: TestServer, key: string, upload: Upload): Promise<RawResponse> {
   const trailers = upload.trailers ?? [];
-  const untampered = encodedLength(upload.payload, upload.mode, trailers);
+  const untampered = encodedLength(upload.payload, upload.mode, trailers, upload.chunkSize);
   // A tampered body may differ in length: sign the length that will be sent.
   let length = untampered;
   const build = (signing: Omit<StreamingSignature, 'headers'> | undefined): Buffer => {
-    const encoded = encodeChunked(upload.payload, signing, trailers);
+    const encoded = encodeChunked(upload.payload, signing, trailers, upload.chunkSize);
     return upload.tamper === undefined ? encoded.body : upload.tamper(encoded);
   };
   if (upload.tamper !== undefined) {
@@ -260,6 +267,10 @@ function assertS3Error(res: RawResponse, status: number, code: string): void {
 /** Four chunks: three full ones and a short last one. */
 const payloadOf = (seed: number): Buffer =>
   Buffer.concat([randomBytes(3 * CHUNK), Buffer.from(`tail ${seed}`.repeat(100))]);
+/** Four chunks of SMALL_CHUNK bytes or less, at most INLINE_MAX_BYTES in all. */
+const SMALL_CHUNK = 4096;
+const smallPayloadOf = (seed: number): Buffer =>
+  Buffer.concat([randomBytes(3 * SMALL_CHUNK), Buffer.from(`tail ${seed}`.repeat(10))]);
 
 let server: TestServer;
 let s3: S3Client;
@@ -298,19 +309,23 @@ describe('aws-chunked uploads that are signed right are stored byte for byte', (
     },
   ];
   for (const [i, c] of cases.entries()) {
-    it(c.name, async () => {
-      const payload = payloadOf(i);
-      const upload = c.upload(payload);
-      const res = await putChunked(server, c.key, upload);
-      assert.equal(res.status, 200, res.body);
-      assert.equal(res.headers['etag'], `"${createHash('md5').update(payload).digest('hex')}"`);
-      assert.ok(payload.equals(await bodyOf(s3, c.key)), 'GET returns exactly the payload');
-      const head = await s3.send(
-        new HeadObjectCommand({ Bucket: BUCKET, Key: c.key, ChecksumMode: 'ENABLED' }),
-      );
-      assert.equal(head.ContentLength, payload.length);
-      if (upload.trailers !== undefined) assert.equal(head.ChecksumCRC32, crc32Base64(payload));
-    });
+    // A blob-sized body, and one small enough to be kept in the object's row.
+    for (const size of ['large', 'small'] as const) {
+      it(`${c.name}${size === 'small' ? ', small object' : ''}`, async () => {
+        const payload = size === 'large' ? payloadOf(i) : smallPayloadOf(i);
+        const key = size === 'large' ? c.key : `${c.key}-small`;
+        const upload = { ...c.upload(payload), ...(size === 'small' ? { chunkSize: SMALL_CHUNK } : {}) };
+        const res = await putChunked(server, key, upload);
+        assert.equal(res.status, 200, res.body);
+        assert.equal(res.headers['etag'], `"${createHash('md5').update(payload).digest('hex')}"`);
+        assert.ok(payload.equals(await bodyOf(s3, key)), 'GET returns exactly the payload');
+        const head = await s3.send(
+          new HeadObjectCommand({ Bucket: BUCKET, Key: key, ChecksumMode: 'ENABLED' }),
+        );
+        assert.equal(head.ContentLength, payload.length);
+        if (upload.trailers !== undefined) assert.equal(head.ChecksumCRC32, crc32Base64(payload));
+      });
+    }
   }
 
   it('a 0-byte payload: just the final chunk', async () => {
@@ -371,7 +386,7 @@ describe('a tampered, wrong or truncated aws-chunked upload is refused and chang
         tamper: (e) => {
           const text = e.body.toString('latin1');
           const start = (i: number) =>
-            text.indexOf(`${CHUNK.toString(16)};chunk-signature=${e.chunkSignatures[i]!}`);
+            text.indexOf(`${e.chunkSize.toString(16)};chunk-signature=${e.chunkSignatures[i]!}`);
           const [a, b, c] = [start(0), start(1), start(2)];
           return Buffer.from(
             text.slice(0, a) + text.slice(b, c) + text.slice(a, b) + text.slice(c),
@@ -490,6 +505,15 @@ describe('a tampered, wrong or truncated aws-chunked upload is refused and chang
       assertS3Error(res, c.status, c.code);
       await expectS3Error(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key })), 'NotFound', 404);
       assert.deepEqual(await blobFiles(server.dataDir), before, 'no blob file is left behind');
+    });
+    // The same with a body small enough to be kept in the object's row (received in memory).
+    it(`${c.name}, small object: ${c.code}`, async () => {
+      const key = `refused-small-${i}`;
+      const payload = smallPayloadOf(i);
+      assert.ok(payload.length <= INLINE_MAX_BYTES);
+      const res = await putChunked(server, key, { ...c.upload(payload), chunkSize: SMALL_CHUNK });
+      assertS3Error(res, c.status, c.code);
+      await expectS3Error(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key })), 'NotFound', 404);
     });
   }
 

@@ -91,7 +91,11 @@ function encodingOf(rc: RequestContext): (s: string) => string {
   return (s) => encodeURIComponent(s).replace(/%2F/g, '/');
 }
 
-function contents(rows: readonly ListedObjectRow[], encode: (s: string) => string, withOwner: boolean): XmlTree[] {
+function contents(
+  rows: readonly ListedObjectRow[],
+  encode: (s: string) => string,
+  withOwner: boolean,
+): XmlTree[] {
   return rows.map((row) => ({
     Key: encode(row.key),
     LastModified: isoDate(row.last_modified),
