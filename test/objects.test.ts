@@ -211,6 +211,19 @@ describe('objects', () => {
     );
   });
 
+  it('gives every response its own request id, 16 upper-case hex digits, past any batch of ids', async () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 1100; i += 1) {
+      // Unsigned: refused (AccessDenied), which still carries the request id in header and body.
+      const res = await fetch(`${server.s3Url}/${bucket}/k`);
+      await res.arrayBuffer();
+      const id = res.headers.get('x-amz-request-id') ?? '';
+      assert.match(id, /^[0-9A-F]{16}$/);
+      ids.add(id);
+    }
+    assert.equal(ids.size, 1100);
+  });
+
   // Larger than INLINE_MAX_BYTES, so that these objects live in blob files (small ones: inline-objects).
   const big = (fill: string) => Buffer.alloc(INLINE_MAX_BYTES + 1, fill);
 

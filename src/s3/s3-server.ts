@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { verifyRequest, type PayloadMode } from '../auth/sigv4-verify.ts';
 import type { Identity } from '../auth/identity.ts';
@@ -21,8 +21,19 @@ export function createS3Server(services: S3Services): Server {
   return server;
 }
 
+/** Random bytes for request ids, filled 512 ids at a time: one `randomFillSync` per request cost ~4% of a small GET. */
+const requestIdPool = Buffer.alloc(8 * 512);
+let requestIdOffset = requestIdPool.length;
+
+/** 16 upper-case hex digits, as S3's request ids. */
 function newRequestId(): string {
-  return randomBytes(8).toString('hex').toUpperCase();
+  if (requestIdOffset >= requestIdPool.length) {
+    randomFillSync(requestIdPool);
+    requestIdOffset = 0;
+  }
+  const id = requestIdPool.toString('hex', requestIdOffset, requestIdOffset + 8).toUpperCase();
+  requestIdOffset += 8;
+  return id;
 }
 
 async function handleRequest(services: S3Services, req: IncomingMessage, res: ServerResponse): Promise<void> {
