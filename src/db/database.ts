@@ -17,6 +17,15 @@ export type Tx = Transaction<Schema>;
 /** Anything a repository can run a query on: the database or an open transaction. */
 export type Executor = Db | Tx;
 
+export interface CommitOptions {
+  /**
+   * False: the work's own writes may be lost in a crash without harm (a delivery's lease: the row is
+   * claimed again), so with one writer (SQLite) a group commit of only such work skips the disk sync.
+   * It still reads only what is on disk. PostgreSQL commits every transaction durably. Default true.
+   */
+  readonly durable?: boolean;
+}
+
 /** An open metadata database; dialect differences are capabilities here, never `if (postgres)` in callers. */
 export interface Database {
   readonly db: Db;
@@ -31,7 +40,7 @@ export interface Database {
    * so many writes cost one fsync. Either way the promise settles only once the work is durable, and
    * a unit that throws changes nothing. `work` must not wait for another `commit`.
    */
-  commit<R>(work: (tx: Tx) => Promise<R>): Promise<R>;
+  commit<R>(work: (tx: Tx) => Promise<R>, options?: CommitOptions): Promise<R>;
   /** Wakes the dispatchers of every process on this database (LISTEN/NOTIFY on PostgreSQL; one process on SQLite). */
   readonly wake: WakeChannel;
   close(): Promise<void>;
@@ -77,7 +86,7 @@ function openSqlite(file: string): Database {
     kind: 'sqlite',
     hasRowLocks: false,
     singleWriter: true,
-    commit: (work) => group.submit(work),
+    commit: (work, options) => group.submit(work, options),
     wake: noWakeChannel,
     close: async () => {
       await walSync?.close();

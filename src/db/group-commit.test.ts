@@ -66,4 +66,33 @@ describe('GroupCommit', () => {
     );
     assert.deepEqual(await rows(), [1, 2, 3], 'committed, but no unit was told it is durable');
   });
+
+  it('skips the sync for a batch of only non-durable units, never for a mixed one or one after a failed sync', async () => {
+    let syncs = 0;
+    let failNext = false;
+    const { group, rows } = await setup(() => {
+      if (failNext) {
+        failNext = false;
+        return Promise.reject(new Error('fdatasync: EIO'));
+      }
+      syncs++;
+      return Promise.resolve();
+    });
+    const lease = (x: number) =>
+      group.submit((tx) => tx.insertInto('t').values({ x }).execute(), { durable: false });
+    const change = (x: number) => group.submit((tx) => tx.insertInto('t').values({ x }).execute());
+
+    await Promise.all([lease(1), lease(2)]);
+    assert.equal(syncs, 0, 'only non-durable units: no sync');
+    await Promise.all([lease(3), change(4)]);
+    assert.equal(syncs, 1, 'one durable unit: the batch syncs, and both answer after it');
+
+    failNext = true;
+    await assert.rejects(change(5), /EIO/);
+    await lease(6);
+    assert.equal(syncs, 2, 'after a failed sync the next batch syncs, whatever its units');
+    await lease(7);
+    assert.equal(syncs, 2);
+    assert.deepEqual(await rows(), [1, 2, 3, 4, 5, 6, 7]);
+  });
 });

@@ -2,6 +2,8 @@ import { sql, type QueryExecutorProvider } from 'kysely';
 
 interface Unit<Tx> {
   readonly work: (tx: Tx) => Promise<unknown>;
+  /** False for a unit whose writes may be lost in a crash (see `submit`). */
+  readonly durable: boolean;
   readonly resolve: (value: unknown) => void;
   readonly reject: (reason: unknown) => void;
 }
@@ -24,6 +26,8 @@ export class GroupCommit<Tx extends QueryExecutorProvider> {
   readonly #makeDurable: () => Promise<void>;
   #queue: Unit<Tx>[] = [];
   #running = false;
+  /** A commit whose makeDurable failed may still be readable: the next batch syncs, whatever its units. */
+  #syncOwed = false;
 
   /**
    * `begin` runs a function in a transaction and commits it; `makeDurable` (default: nothing) is
@@ -38,9 +42,20 @@ export class GroupCommit<Tx extends QueryExecutorProvider> {
     this.#makeDurable = makeDurable;
   }
 
-  submit<R>(work: (tx: Tx) => Promise<R>): Promise<R> {
+  /**
+   * Runs `work` in the next shared transaction; resolves once that has committed and, unless
+   * `durable` is false, is on disk. A batch whose units are all `durable: false` skips the sync: for
+   * writes whose loss in a crash is harmless and that read nothing undurable. Every batch before it
+   * was synced before it began (or was itself such a batch), so what it reads is on disk.
+   */
+  submit<R>(work: (tx: Tx) => Promise<R>, options: { readonly durable?: boolean } = {}): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.#queue.push({
+        work,
+        durable: options.durable ?? true,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
       if (!this.#running) void this.#drain();
     });
   }
@@ -58,7 +73,11 @@ export class GroupCommit<Tx extends QueryExecutorProvider> {
           await this.#begin(async (tx) => {
             for (const unit of batch) outcomes.push(await runInSavepoint(tx, unit));
           });
-          await this.#makeDurable();
+          if (this.#syncOwed || batch.some((unit) => unit.durable)) {
+            this.#syncOwed = true;
+            await this.#makeDurable();
+            this.#syncOwed = false;
+          }
         } catch (error) {
           // The shared commit failed, or its data may not have reached the disk: no unit may count on it.
           for (const unit of batch) unit.reject(error);
