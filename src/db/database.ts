@@ -37,8 +37,8 @@ export interface Database {
   /**
    * Runs `work` and commits it. With several writers (PostgreSQL) that is a transaction of its own;
    * with one writer (SQLite) a savepoint in a group commit that concurrent callers share (GroupCommit),
-   * so many writes cost one fsync. Either way the promise settles only once the work is durable, and
-   * a unit that throws changes nothing. `work` must not wait for another `commit`.
+   * so many writes cost one fsync. Either way the promise settles only once the work is durable (unless
+   * `options.durable` is false), and a unit that throws changes nothing. `work` must not wait for another `commit`.
    */
   commit<R>(work: (tx: Tx) => Promise<R>, options?: CommitOptions): Promise<R>;
   /** Wakes the dispatchers of every process on this database (LISTEN/NOTIFY on PostgreSQL; one process on SQLite). */
