@@ -3,25 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { createLogger } from '../observability/logger.ts';
-import { TEST_POSTGRES_URL } from '../../test/support/test-database.ts';
+import { postgresReachable, TEST_POSTGRES_URL } from '../../test/support/test-database.ts';
 import { openDatabase } from './database.ts';
 
 // Another application (or another bucketbell) sharing the PostgreSQL database may drop its schemas
 // at any time; a bucketbell starting then must neither fail nor look at schemas that are not its own.
 
 const logger = createLogger('silent', false);
-
-async function reachable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 const name = (prefix: string) => `${prefix}_${randomBytes(6).toString('hex')}`;
 
@@ -32,7 +20,7 @@ function urlFor(schema: string): string {
 }
 
 describe('migrations on a PostgreSQL database that others share', async () => {
-  const available = await reachable();
+  const available = await postgresReachable();
   if (!available && process.env['CI'] === 'true')
     throw new Error(`PostgreSQL at ${TEST_POSTGRES_URL} is unreachable`);
   const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });

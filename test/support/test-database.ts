@@ -48,7 +48,8 @@ export interface DialectUnderTest {
   open(): Promise<{ database: Database; cleanup: () => Promise<void> }>;
 }
 
-async function postgresReachable(): Promise<boolean> {
+/** Whether the test PostgreSQL answers (within 2 s). */
+export async function postgresReachable(): Promise<boolean> {
   const client = new pg.Client({ connectionString: TEST_POSTGRES_URL, connectionTimeoutMillis: 2000 });
   try {
     await client.connect();
