@@ -51,6 +51,11 @@ const insertObjectRow = preparedInsert('objects');
 
 /** Deletes an object row and its parts; returns the blob ids that no longer have an owner. */
 export async function deleteObjectRow(db: Executor, row: ObjectRow): Promise<string[]> {
+  // A simple object (one blob, or its bytes in the row) has no parts: nothing more to look up.
+  if (row.blob_id !== null || row.inline_data !== null) {
+    await deleteObjectById(db, row.id);
+    return row.blob_id === null ? [] : [row.blob_id];
+  }
   const parts = await db
     .selectFrom('object_parts')
     .select('blob_id')
@@ -60,6 +65,8 @@ export async function deleteObjectRow(db: Executor, row: ObjectRow): Promise<str
   await db.deleteFrom('objects').where('id', '=', row.id).execute();
   return [...(row.blob_id === null ? [] : [row.blob_id]), ...parts.map((p) => p.blob_id)];
 }
+
+const deleteObjectById = preparedQuery(1, (db, id: string) => db.deleteFrom('objects').where('id', '=', id));
 
 /** An object row without its inline bytes, which listings never need. */
 export type ListedObjectRow = Omit<ObjectRow, 'inline_data'>;
